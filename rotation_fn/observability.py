@@ -1,10 +1,14 @@
-"""The function's one Logger and one Metrics, created once and imported wherever needed."""
+"""The function's one Logger and one Metrics, created once and imported wherever needed.
+
+Every metric of an invocation carries the dimensions `service` and `Step`, so the step outcome
+(RotationStepSucceeded / RotationStepFailed) and the token gauges are all per step.
+"""
 
 from __future__ import annotations
 
 import os
 
-from aws_lambda_powertools import Logger, Metrics, single_metric
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "geckoform-token-rotation"
@@ -14,14 +18,9 @@ logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
 
-def record_step_outcome(step: str, succeeded: bool) -> None:
-    """One EMF record: RotationStepSucceeded or RotationStepFailed, with a Step dimension."""
-    name = "RotationStepSucceeded" if succeeded else "RotationStepFailed"
-    with single_metric(
-        name=name,
-        unit=MetricUnit.Count,
-        value=1,
-        namespace=NAMESPACE,
-        default_dimensions={"service": SERVICE},
-    ) as metric:
-        metric.add_dimension(name="Step", value=step)
+def count(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) -> None:
+    metrics.add_metric(name=name, unit=unit, value=value)
+
+
+def record_step_outcome(succeeded: bool) -> None:
+    count("RotationStepSucceeded" if succeeded else "RotationStepFailed")

@@ -12,8 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal, get_args
 
-from aws_lambda_powertools.metrics import MetricUnit
-from observability import logger, metrics, record_step_outcome
+from observability import count, logger, metrics, record_step_outcome
 
 from geckoform_tokens.exceptions import (
     ACTIVE_SESSIONS_HINT,
@@ -142,12 +141,8 @@ def create_secret(rotation: Rotation, secret: SecretDescription, event: Rotation
         spent_fp = current.refresh.fingerprint
         facts = new.describe(rotation.clock())
         logger.info("refreshed tokens", spent_refresh_fp=spent_fp, **facts)
-        metrics.add_metric(
-            name="AccessTokenHoursLeft", unit=MetricUnit.Count, value=facts["access_hours_left"]
-        )
-        metrics.add_metric(
-            name="RefreshTokenDaysLeft", unit=MetricUnit.Count, value=facts["refresh_days_left"]
-        )
+        count("AccessTokenHoursLeft", facts["access_hours_left"])
+        count("RefreshTokenDaysLeft", facts["refresh_days_left"])
 
     try:
         store.put(arn, new, PENDING, version_id=version, rotation_token=event.rotation_token)
@@ -159,7 +154,7 @@ def create_secret(rotation: Rotation, secret: SecretDescription, event: Rotation
             kept_results=len(kept_results),
             reason=str(exc),
         )
-        metrics.add_metric(name="RefreshResultsKept", unit=MetricUnit.Count, value=1)
+        count("RefreshResultsKept")
         raise RefreshResultNotStored(
             "New tokens were issued but could not be stored as AWSPENDING; they are kept in this "
             "execution environment's memory and the next attempt of createSecret stores them."
@@ -259,12 +254,13 @@ def _run_step(rotation: Rotation, event: RotationEvent) -> None:
 def rotate(rotation: Rotation, event: RotationEvent) -> None:
     """Run one step, log and count its outcome, and let any failure propagate."""
     logger.append_keys(step=event.step, secret_id=event.secret_id, version_id=event.token)
+    metrics.add_dimension(name="Step", value=event.step)
     try:
         _run_step(rotation, event)
     except Exception as exc:
-        record_step_outcome(event.step, succeeded=False)
+        record_step_outcome(succeeded=False)
         # Domain errors carry messages written to be safe to log; others are named only.
         reason = str(exc) if isinstance(exc, GeckoTokensError) else None
         logger.error("rotation step failed", error=type(exc).__name__, reason=reason)
         raise
-    record_step_outcome(event.step, succeeded=True)
+    record_step_outcome(succeeded=True)

@@ -1,0 +1,95 @@
+"""The rotation handler driven as Secrets Manager drives it, over moto and the emulator."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import app
+import pytest
+import rotation
+from geckoform_tokens.config import Settings
+from geckoform_tokens.gecko import GeckoClient
+from geckoform_tokens.store import SecretStore
+
+from tests.emulator import GeckoEmulator
+from tests.support import secrets_manager as aws
+
+SECRET_NAME = "geckoform/api-tokens"
+
+
+@dataclass
+class LambdaContext:
+    """Enough of Lambda's context object for Powertools and the handler."""
+
+    function_name: str = "geckoform-rotation"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:geckoform-rotation"
+    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+    remaining_ms: int = 60_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+@dataclass
+class CountingClient:
+    """Wraps a boto3 Secrets Manager client and counts the API calls made through it."""
+
+    client: Any
+    calls: list[str] = field(default_factory=list)
+    fail: dict[str, int] = field(default_factory=dict)  # operation -> how many calls to fail
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.client, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append(name)
+            if self.fail.get(name, 0) > 0:
+                self.fail[name] -= 1
+                raise self.client.exceptions.InternalServiceError(
+                    {"Error": {"Code": "InternalServiceError", "Message": "injected"}}, name
+                )
+            return method(*args, **kwargs)
+
+        return call
+
+
+@dataclass
+class Harness:
+    sm: CountingClient
+    emulator: GeckoEmulator
+    sleeps: list[float]
+    context: LambdaContext = field(default_factory=LambdaContext)
+
+    def invoke(self, event: dict[str, Any]) -> object:
+        return app.lambda_handler(event, self.context)
+
+    def seed(self, tokens: dict[str, str] | str, name: str = SECRET_NAME) -> str:
+        value = tokens if isinstance(tokens, str) else json.dumps(tokens)
+        arn = str(self.sm.client.create_secret(Name=name, SecretString=value)["ARN"])
+        aws.enable_rotation(arn)
+        return arn
+
+    def rotate(self, secret_id: str, token: str | None = None) -> str:
+        return aws.rotate(self.invoke, secret_id, token)
+
+    def current(self, secret_id: str) -> dict[str, Any]:
+        return dict(aws.value_at(self.sm.client, secret_id, "AWSCURRENT"))
+
+
+@pytest.fixture
+def harness(
+    sm: Any, gecko_http: GeckoEmulator, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Harness]:
+    """The handler with its clients swapped for counted moto and the emulator; no sleeping."""
+    sleeps: list[float] = []
+    counting = CountingClient(sm)
+    gecko = GeckoClient(Settings(), sleep=sleeps.append)
+    deps: Callable[[], tuple[SecretStore, GeckoClient]] = lambda: (SecretStore(counting), gecko)  # type: ignore[arg-type]  # noqa: E731
+    monkeypatch.setattr(app, "dependencies", deps)
+    rotation.kept_results.clear()
+    yield Harness(counting, gecko_http, sleeps)
+    rotation.kept_results.clear()
