@@ -6,12 +6,12 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import boto3
-import rotation
-from observability import logger, metrics
 
+import rotation
 from geckoform_tokens.config import Settings
 from geckoform_tokens.gecko import GeckoClient
 from geckoform_tokens.store import SecretStore
+from observability import logger, metrics
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext

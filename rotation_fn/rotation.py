@@ -12,8 +12,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal, get_args
 
-from observability import count, logger, metrics, record_step_outcome
-
 from geckoform_tokens.exceptions import (
     ACTIVE_SESSIONS_HINT,
     GeckoTokensError,
@@ -27,6 +25,7 @@ from geckoform_tokens.exceptions import (
 from geckoform_tokens.gecko import GeckoClient, TimeLeft
 from geckoform_tokens.store import CURRENT, PENDING, SecretDescription, SecretStore
 from geckoform_tokens.tokens import TokenSet
+from observability import count, logger, metrics, record_step_outcome
 
 Step = Literal["createSecret", "setSecret", "testSecret", "finishSecret"]
 STEPS: Final[tuple[str, ...]] = get_args(Step)

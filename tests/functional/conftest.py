@@ -7,13 +7,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import app
 import pytest
+
+import app
 import rotation
 from geckoform_tokens.config import Settings
 from geckoform_tokens.gecko import GeckoClient
 from geckoform_tokens.store import SecretStore
-
 from tests.emulator import GeckoEmulator
 from tests.support import secrets_manager as aws
 
