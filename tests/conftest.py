@@ -9,6 +9,7 @@ import boto3
 import pytest
 import responses
 from moto import mock_aws
+from moto.server import ThreadedMotoServer
 from pytest_socket import disable_socket, socket_allow_hosts
 
 from tests.emulator import GeckoEmulator
@@ -59,3 +60,16 @@ def gecko_http(emulator: GeckoEmulator) -> Iterator[GeckoEmulator]:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         install(rsps, emulator)
         yield emulator
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """moto's server on a free loopback port, over real HTTP; yields its endpoint URL.
+
+    It shares moto's in-process backends, so tests/support/secrets_manager works on it too.
+    """
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
