@@ -88,6 +88,7 @@ class GeckoEmulator:
         self.live_refresh: set[str] = set()  # refresh tokens GeckoAuth still accepts
         self.spent_refresh: set[str] = set()
         self.issued: list[dict[str, str]] = []
+        self.minted: list[str] = []  # every token it ever signed, for leak checks
         self.lost_answers = 0
         self._jti = itertools.count(1)
         self._lock = threading.Lock()
@@ -95,7 +96,9 @@ class GeckoEmulator:
     # -- minting ---------------------------------------------------------------------------
     def mint(self, claims: Mapping[str, Any]) -> str:
         """Sign arbitrary claims (tests use it for hostile or broken tokens)."""
-        return jwt.encode(dict(claims), SIGNING_KEY, algorithm="HS256")
+        token = jwt.encode(dict(claims), SIGNING_KEY, algorithm="HS256")
+        self.minted.append(token)
+        return token
 
     def issue(
         self, region: str = "eu", sub: str = "api-user-1", **overrides: Any
