@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,7 @@ from geckoform_tokens.gecko import GeckoClient
 from geckoform_tokens.store import SecretStore
 from tests.emulator import GeckoEmulator
 from tests.support import secrets_manager as aws
+from tests.support.leaks import leaked
 
 SECRET_NAME = "geckoform/api-tokens"
 
@@ -40,6 +42,7 @@ class CountingClient:
 
     client: Any
     calls: list[str] = field(default_factory=list)
+    params: list[dict[str, Any]] = field(default_factory=list)
     fail: dict[str, int] = field(default_factory=dict)  # operation -> how many calls to fail
 
     def __getattr__(self, name: str) -> Any:
@@ -47,6 +50,7 @@ class CountingClient:
 
         def call(*args: Any, **kwargs: Any) -> Any:
             self.calls.append(name)
+            self.params.append(kwargs)
             if self.fail.get(name, 0) > 0:
                 self.fail[name] -= 1
                 raise self.client.exceptions.InternalServiceError(
@@ -63,9 +67,17 @@ class Harness:
     emulator: GeckoEmulator
     sleeps: list[float]
     context: LambdaContext = field(default_factory=LambdaContext)
+    outputs: list[str] = field(default_factory=list)  # return values and raised errors
 
     def invoke(self, event: dict[str, Any]) -> object:
-        return app.lambda_handler(event, self.context)
+        """Call the handler as Lambda does; keep what it returns or raises for the leak check."""
+        try:
+            result = app.lambda_handler(event, self.context)
+        except Exception as exc:
+            self.outputs.append("".join(traceback.format_exception(exc)))
+            raise
+        self.outputs.append(repr(result))
+        return result
 
     def seed(self, tokens: dict[str, str] | str, name: str = SECRET_NAME) -> str:
         value = tokens if isinstance(tokens, str) else json.dumps(tokens)
@@ -82,14 +94,27 @@ class Harness:
 
 @pytest.fixture
 def harness(
-    sm: Any, gecko_http: GeckoEmulator, monkeypatch: pytest.MonkeyPatch
+    sm: Any,
+    gecko_http: GeckoEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> Iterator[Harness]:
-    """The handler with its clients swapped for counted moto and the emulator; no sleeping."""
+    """The handler with its clients swapped for counted moto and the emulator; no sleeping.
+
+    After the test, everything the function printed, logged, returned or raised (with its
+    traceback) is searched for every token the emulator ever signed: none may appear.
+    """
     sleeps: list[float] = []
     counting = CountingClient(sm)
     gecko = GeckoClient(Settings(), sleep=sleeps.append)
     deps: Callable[[], tuple[SecretStore, GeckoClient]] = lambda: (SecretStore(counting), gecko)  # type: ignore[arg-type]  # noqa: E731
     monkeypatch.setattr(app, "dependencies", deps)
     rotation.kept_results.clear()
-    yield Harness(counting, gecko_http, sleeps)
+    harness = Harness(counting, gecko_http, sleeps)
+    yield harness
     rotation.kept_results.clear()
+    out, err = capfd.readouterr()
+    printed = "\n".join([out, err, caplog.text, *harness.outputs])
+    assert printed.strip(), "nothing was captured: the leak check would be vacuous"
+    assert not leaked(printed, gecko_http.minted), "a token appeared in the function's output"

@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from moto.core.models import DEFAULT_ACCOUNT_ID
@@ -23,6 +24,7 @@ from moto.secretsmanager import models as sm_models
 from moto.secretsmanager.exceptions import ResourceExistsException
 
 REGION = "us-east-1"
+EVENTS = Path(__file__).resolve().parents[2] / "events"
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 Invoke = Callable[[dict[str, Any]], object]
 
@@ -111,7 +113,9 @@ def end_rotation(secret_id: str) -> None:
 
 
 def event(step: str, secret_id: str, token: str, **extra: Any) -> dict[str, Any]:
-    return {"Step": step, "SecretId": secret_id, "ClientRequestToken": token, **extra}
+    """The sample event of `step` from events/, for this secret and version."""
+    sample = json.loads((EVENTS / f"{step}.json").read_text())
+    return {**sample, "SecretId": secret_id, "ClientRequestToken": token, **extra}
 
 
 def rotate(invoke: Invoke, secret_id: str, token: str | None = None) -> str:
