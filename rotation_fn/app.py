@@ -6,6 +6,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from botocore.config import Config
 
 import rotation
 from geckoform_tokens.config import Settings
@@ -21,14 +22,22 @@ SETTINGS = Settings.from_env()
 
 @cache
 def dependencies() -> tuple[SecretStore, GeckoClient]:
-    """One Secrets Manager client and one HTTP session per execution environment."""
-    return SecretStore(boto3.client("secretsmanager")), GeckoClient(SETTINGS)
+    """One Secrets Manager client and one HTTP session per execution environment.
+
+    The client retries throttling and transient errors itself (standard mode): a failed
+    PutSecretValue after a refresh is costly, so it gets more attempts than the default 3.
+    """
+    client = boto3.client(
+        "secretsmanager", config=Config(retries={"mode": "standard", "max_attempts": 6})
+    )
+    return SecretStore(client), GeckoClient(SETTINGS)
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context(log_event=False, clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> None:
     store, gecko = dependencies()
-    step = rotation.RotationEvent.parse(event)
-    time_left = lambda: context.get_remaining_time_in_millis() / 1000  # noqa: E731
-    rotation.rotate(rotation.Rotation(store, gecko, time_left), step)
+    seconds_left = lambda: context.get_remaining_time_in_millis() / 1000  # noqa: E731
+    rotation.rotate(
+        rotation.Rotation(store, gecko, seconds_left), rotation.RotationEvent.parse(event)
+    )
