@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -35,6 +36,15 @@ class SecretDescription:
 
     def stages_of(self, version_id: str) -> tuple[str, ...]:
         return self.versions.get(version_id, ())
+
+
+@dataclass(frozen=True)
+class VersionEntry:
+    """One version as ListSecretVersionIds lists it (no value)."""
+
+    version_id: str
+    stages: tuple[str, ...]
+    created: datetime | None
 
 
 def _error(exc: Exception, action: str, secret_id: str) -> SecretStoreError:
@@ -69,11 +79,18 @@ class SecretStore:
             metadata=meta,
         )
 
-    def read(self, secret_id: str, stage: str, version_id: str | None = None) -> str:
-        """The SecretString at `stage` (and `version_id`); SecretNotFound if it holds no value."""
-        kwargs: dict[str, str] = {"SecretId": secret_id, "VersionStage": stage}
+    def read(self, secret_id: str, stage: str | None, version_id: str | None = None) -> str:
+        """The SecretString at `stage` (and `version_id`); SecretNotFound if it holds no value.
+
+        `stage` may be None only with a `version_id`, to read a version that carries no label.
+        """
+        kwargs: dict[str, str] = {"SecretId": secret_id}
+        if stage is not None:
+            kwargs["VersionStage"] = stage
         if version_id is not None:
             kwargs["VersionId"] = version_id
+        if len(kwargs) == 1:
+            raise ValueError("read() needs a stage or a version id")
         try:
             answer = self.client.get_secret_value(**kwargs)
         except (ClientError, BotoCoreError) as exc:
@@ -82,8 +99,47 @@ class SecretStore:
             raise SecretStoreError(f"Secret {secret_id} holds binary data, not token JSON.")
         return answer["SecretString"]
 
-    def read_tokens(self, secret_id: str, stage: str, version_id: str | None = None) -> TokenSet:
-        return TokenSet.from_json(self.read(secret_id, stage, version_id), source=f"{stage} value")
+    def read_tokens(
+        self, secret_id: str, stage: str | None, version_id: str | None = None
+    ) -> TokenSet:
+        source = f"{stage} value" if stage else f"value of version {version_id}"
+        return TokenSet.from_json(self.read(secret_id, stage, version_id), source=source)
+
+    def list_versions(self, secret_id: str) -> list[VersionEntry]:
+        """Every version, unlabelled (deprecated) ones included, as ListSecretVersionIds says."""
+        entries: list[VersionEntry] = []
+        kwargs: dict[str, Any] = {"SecretId": secret_id, "IncludeDeprecated": True}
+        try:
+            while True:
+                page = self.client.list_secret_version_ids(**kwargs)
+                entries.extend(
+                    VersionEntry(
+                        version_id=item["VersionId"],
+                        stages=tuple(item.get("VersionStages", ())),
+                        created=item.get("CreatedDate"),
+                    )
+                    for item in page.get("Versions", [])
+                )
+                if not page.get("NextToken"):
+                    return entries
+                kwargs["NextToken"] = page["NextToken"]
+        except (ClientError, BotoCoreError) as exc:
+            raise _error(exc, "ListSecretVersionIds", secret_id) from exc
+
+    def create(self, secret_id: str, tokens: TokenSet) -> str:
+        """Create the secret with `tokens` as its first (AWSCURRENT) version; return its id."""
+        try:
+            answer = self.client.create_secret(Name=secret_id, SecretString=tokens.to_json())
+        except (ClientError, BotoCoreError) as exc:
+            raise _error(exc, "CreateSecret", secret_id) from exc
+        return answer["VersionId"]
+
+    def rotate(self, secret_id: str) -> str | None:
+        """Start a rotation with the configured function; return the new version id."""
+        try:
+            return self.client.rotate_secret(SecretId=secret_id).get("VersionId")
+        except (ClientError, BotoCoreError) as exc:
+            raise _error(exc, "RotateSecret", secret_id) from exc
 
     def put(
         self,
