@@ -1,0 +1,7 @@
+"""python -m geckoform_tokens: the geckoform-tokens CLI."""
+
+import sys
+
+from geckoform_tokens.cli import main
+
+sys.exit(main())
