@@ -387,14 +387,28 @@ def test_name_prefix_cannot_widen_to_a_wildcard(
 def test_kms_only_with_a_cmk_and_only_for_the_secrets(resources: dict[str, Any]) -> None:
     document = props(resources, "RotationFunctionPolicy")["PolicyDocument"]
     conditional = [s for s in document["Statement"] if "Fn::If" in s]
-    assert [c["Fn::If"][0] for c in conditional] == ["UseCmk"]
-    kms = conditional[0]["Fn::If"][1]
-    assert set(kms["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"}
-    assert kms["Resource"] == {"Ref": "KmsKeyArn"}
-    contexts = [
-        v for test in kms["Condition"].values() for k, v in test.items() if k.endswith("SecretARN")
-    ]
-    assert contexts == [[THE_SECRET, {"Fn::If": ["HasNamePrefix", BY_PREFIX, NO_VALUE]}]]
+    assert {c["Fn::If"][0] for c in conditional} == {"UseCmk"}
+    kms = {s["Sid"]: s for s in (c["Fn::If"][1] for c in conditional)}
+    via_secrets_manager = {
+        "kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}
+    }
+    data_keys, describe = kms["UseTheKeyForTheSecrets"], kms["DescribeTheKey"]
+    assert set(data_keys["Action"]) | {describe["Action"]} == {
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
+        "kms:DescribeKey",
+    }
+    assert data_keys["Resource"] == describe["Resource"] == {"Ref": "KmsKeyArn"}
+    # Decrypt and GenerateDataKey carry the secret's ARN as encryption context: only ours.
+    assert data_keys["Condition"]["StringLike"] == {
+        "kms:EncryptionContext:SecretARN": [
+            THE_SECRET,
+            {"Fn::If": ["HasNamePrefix", BY_PREFIX, NO_VALUE]},
+        ]
+    }
+    assert data_keys["Condition"]["StringEquals"] == via_secrets_manager
+    # DescribeKey has no encryption context: only through Secrets Manager.
+    assert describe["Condition"] == {"StringEquals": via_secrets_manager}
 
 
 def test_rotation_writes_only_its_own_log_group(resources: dict[str, Any]) -> None:
