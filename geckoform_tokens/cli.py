@@ -194,14 +194,14 @@ def read_new_tokens(out: Output, source: str | None) -> TokenSet:
             )
         }
         out.protect(*(v for v in values.values() if v))
-        return TokenSet.from_mapping(values, source="input")
+        return TokenSet.from_mapping(values, source="pasted input")
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except OSError as exc:
         raise InvalidTokenSet(
             f"Cannot read {source}: {exc.strerror or type(exc).__name__}."
         ) from None
-    label = "JSON on stdin" if source == "-" else f"JSON in {source}"
+    label = "input on stdin" if source == "-" else f"file {source}"
     try:
         data = json.loads(text)
     except ValueError:
@@ -364,6 +364,11 @@ def cmd_rotate(args: argparse.Namespace, out: Output) -> int:
     pending = next(
         (v for v, s in before.versions.items() if PENDING in s and CURRENT not in s), None
     )
+    if not before.rotation_enabled and not before.metadata.get("RotationLambdaARN"):
+        raise RotationStateError(
+            f"Rotation is not configured for {before.name}: attach the rotation function "
+            "(see template.yaml) before rotating."
+        )
     if pending is not None:
         out.note(f"Resuming the rotation in progress on version {pending}.")
     version = store.rotate(before.arn)
@@ -444,7 +449,7 @@ def _describe_unexpected(exc: Exception) -> str:
 
     if isinstance(exc, BotoCoreError):
         # botocore's messages name settings (region, profile, credentials), never a value read.
-        return f"{exc} Check --region/--profile or your AWS configuration."
+        return f"{str(exc).rstrip('.')}. Check --region/--profile or your AWS configuration."
     # The message of an unforeseen exception is not printed: it might quote its input.
     return (
         f"unexpected {type(exc).__name__}. This is a bug in geckoform-tokens; please report it "

@@ -60,12 +60,15 @@ class Output:
         self.protect(*(token.value for token in tokens.tokens()))
 
     def redact(self, text: str) -> str:
+        # Shapes first: replacing a registered segment first (every HS256 token shares its
+        # header) would break up a whole unregistered token and hide it from the shape check.
+        text = redact_shapes(text)
         if self._secrets:
             if self._pattern is None:
                 longest_first = sorted(self._secrets, key=len, reverse=True)
                 self._pattern = re.compile("|".join(map(re.escape, longest_first)))
             text = self._pattern.sub(REDACTED, text)
-        return redact_shapes(text)
+        return text
 
     # -- writing -----------------------------------------------------------------------------
     def say(self, text: str = "") -> None:

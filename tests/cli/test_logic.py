@@ -217,3 +217,15 @@ def test_plan_without_any_live_refresh_token_refuses() -> None:
     s = state(version("cur", ("AWSCURRENT",), 31), version("pend", ("AWSPENDING",), None))
     with pytest.raises(RotationStateError, match="nothing to recover"):
         plan_recovery(s)
+
+
+def test_output_redacts_an_unregistered_token_sharing_a_registered_header() -> None:
+    # GIVEN one token registered; every HS256 token shares its header segment
+    registered, other = issued()["AccessToken"], issued(region="us-e")["AccessToken"]
+    out = io.StringIO()
+    output = Output(out, io.StringIO())
+    output.protect(registered)
+
+    output.say(f"secret {other} not found")
+
+    assert out.getvalue() == f"secret {REDACTED} not found\n"
