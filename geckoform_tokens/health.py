@@ -6,6 +6,7 @@ The CLI's judgement lives here, apart from its terminal code: it reads every ver
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -226,6 +227,8 @@ class SecretState:
 
 
 NO_VALUE: Final = "holds no value"
+PLACEHOLDER: Final = {"seeded": False}
+NOT_SEEDED: Final = 'holds the placeholder {"seeded": false}: the secret has not been seeded yet'
 
 
 def _when(value: object) -> str | None:
@@ -261,13 +264,25 @@ def _read_version(
     # AWS wants VersionId and VersionStage together to pin a labelled version exactly.
     stage = stages[0] if stages else None
     try:
-        tokens = store.read_tokens(arn, stage, vid)
+        raw = store.read(arn, stage, vid)
     except SecretNotFound:
         return VersionState(vid, stages, created, None, NO_VALUE)
+    try:
+        tokens = TokenSet.from_json(raw, source=f"{stage or 'version'} value")
     except InvalidTokenSet as exc:
+        if _is_placeholder(raw):
+            return VersionState(vid, stages, created, None, NOT_SEEDED)
         reason = str(exc).rstrip(".")
         return VersionState(vid, stages, created, None, f"is not a GeckoForm token set ({reason})")
     return VersionState(vid, stages, created, tokens)
+
+
+def _is_placeholder(raw: str) -> bool:
+    """The value template.yaml creates the secret with, before anyone seeds it."""
+    try:
+        return bool(json.loads(raw) == PLACEHOLDER)
+    except ValueError:
+        return False
 
 
 # -- seed --------------------------------------------------------------------------------------

@@ -49,6 +49,10 @@ def not_tokens(s: Secrets, name: str) -> None:
     s.create(name, "hunter2")
 
 
+def not_seeded(s: Secrets, name: str) -> None:
+    s.create(name, '{"seeded": false}')  # what template.yaml creates
+
+
 @pytest.mark.parametrize(
     ("setup", "verdict", "code", "advice"),
     [
@@ -60,6 +64,7 @@ def not_tokens(s: Secrets, name: str) -> None:
         pytest.param(stale_pending, "stuck", 5, "clear the stale AWSPENDING", id="stale"),
         pytest.param(refresh_expired, "chain_broken", 6, "Active Sessions", id="expired"),
         pytest.param(not_tokens, "chain_broken", 6, "Active Sessions", id="not-tokens"),
+        pytest.param(not_seeded, "chain_broken", 6, "not been seeded yet", id="not-seeded"),
     ],
 )
 def test_verdicts(
@@ -73,7 +78,7 @@ def test_verdicts(
     report = json.loads(result.out)
     assert report["health"]["verdict"] == verdict
     assert report["health"]["exit_code"] == code
-    assert advice in report["health"]["action"]
+    assert advice in f"{report['health']['summary']} {report['health']['action']}"
     assert {v["version_id"] for v in report["versions"]} == set(secrets.stages(name))
 
 
