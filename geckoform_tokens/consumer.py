@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 from urllib.parse import urlsplit
 
@@ -25,7 +25,7 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from geckoform_tokens.config import Settings
-from geckoform_tokens.exceptions import InvalidTokenSet, TokenExpired
+from geckoform_tokens.exceptions import InvalidTokenSet, SecretStoreError, TokenExpired
 from geckoform_tokens.gecko import bearer
 from geckoform_tokens.store import CURRENT, SecretStore
 from geckoform_tokens.tokens import Jwt, TokenSet, iso
@@ -37,8 +37,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_AGE: Final = 300.0
 DEFAULT_EXPIRY_MARGIN: Final = 60.0
-# When even a fresh read holds an access token inside the margin (rotation is late), it is still
-# served until it expires, and the secret is read again at most this often meanwhile.
+# When even a fresh read holds an access token inside the margin (rotation is late), or a re-read
+# fails while the cached token is still good, that token is served and the secret read again at
+# most this often meanwhile.
 LATE_ROTATION_RECHECK: Final = 5.0
 STATUS_HINT: Final = "Check the secret with `geckoform-tokens status {secret_id}`."
 
@@ -147,15 +148,34 @@ class GeckoFormTokens:
         cached = self._cached
         if cached is not None and self._clock() < cached.stale_at:
             return cached
-        return self._reload(cached)
+        return self._reload(cached, keep_on_failure=True)
 
-    def _reload(self, seen: _Cached | None) -> _Cached:
-        """Read AWSCURRENT unless another thread already replaced `seen` with a fresh read."""
+    def _reload(self, seen: _Cached | None, keep_on_failure: bool = False) -> _Cached:
+        """Read AWSCURRENT unless another thread already replaced `seen` with a fresh read.
+
+        With `keep_on_failure`, a read that Secrets Manager fails while the cached access token
+        is still outside the margin keeps serving that token, and is tried again shortly.
+        """
         with self._lock:
             cached = self._cached
             if cached is not None and cached is not seen and self._clock() < cached.stale_at:
                 return cached
-            self._cached = self._read()
+            try:
+                self._cached = self._read()
+            except SecretStoreError as exc:
+                now = self._clock()
+                if (
+                    not keep_on_failure
+                    or cached is None
+                    or cached.access.expired(now, self.expiry_margin)
+                ):
+                    raise
+                logger.warning(
+                    "could not read the secret again: serving the cached access token",
+                    extra={"secret_id": self.secret_id, "error": str(exc)},
+                )
+                retry_at = min(now + LATE_ROTATION_RECHECK, cached.access.exp - self.expiry_margin)
+                self._cached = replace(cached, stale_at=retry_at)
             return self._cached
 
     def _read(self) -> _Cached:

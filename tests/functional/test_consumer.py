@@ -20,6 +20,7 @@ import pytest
 import requests
 import responses
 from botocore.client import BaseClient
+from botocore.exceptions import ClientError
 
 from geckoform_tokens import GeckoFormTokens
 from geckoform_tokens import exceptions as errors
@@ -277,6 +278,71 @@ def test_an_expired_access_token_in_the_secret_is_never_handed_out(
     # a fixed secret is picked up on the next call: failures are not cached
     secret.rotate_to(emulator.issue("eu"))
     assert tokens.access_token == secret.tokens["AccessToken"]
+
+
+def failing_reads(secret: Secret, code: str = "ThrottlingException") -> Callable[[], None]:
+    """Make every GetSecretValue fail with `code` until the returned function is called."""
+    failing = threading.Event()
+    failing.set()
+
+    def fail(**_: Any) -> None:
+        if failing.is_set():
+            raise ClientError({"Error": {"Code": code, "Message": "injected"}}, "GetSecretValue")
+
+    secret.client.meta.events.register("before-call.secrets-manager.GetSecretValue", fail)
+    return failing.clear
+
+
+def test_a_failed_reread_keeps_serving_a_good_cached_token(
+    sm: Any, emulator: GeckoEmulator, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN a token read once, good for 1000 s, and Secrets Manager failing after that
+    secret = create_secret(sm, emulator.issue("eu", exp=int(clock.now) + 1000))
+    tokens = GeckoFormTokens(
+        secret.name, client=sm, settings=Settings(), clock=clock, max_age=300, expiry_margin=60
+    )
+    cached = tokens.access_token
+    recover = failing_reads(secret)
+    # WHEN max_age passes THEN the cached token is still served, with a warning
+    clock.advance(300)
+    with caplog.at_level(logging.WARNING, logger="geckoform_tokens.consumer"):
+        assert tokens.access_token == cached
+    [warning] = caplog.records
+    assert "serving the cached access token" in warning.getMessage()
+    assert "ThrottlingException" in warning.__dict__["error"]
+    # AND the secret is tried again every few seconds, not on every call
+    for _ in range(50):
+        assert tokens.access_token == cached
+    assert len(secret.reads) == 2
+    clock.advance(5)
+    assert tokens.access_token == cached
+    assert len(secret.reads) == 3
+    # WHEN Secrets Manager recovers THEN reading resumes
+    recover()
+    secret.rotate_to(emulator.issue("eu"))
+    clock.advance(5)
+    assert tokens.access_token == secret.tokens["AccessToken"]
+
+
+def test_a_failed_read_raises_once_the_cached_token_is_inside_the_margin(
+    sm: Any, emulator: GeckoEmulator, clock: Clock
+) -> None:
+    secret = create_secret(sm, emulator.issue("eu", exp=int(clock.now) + 1000))
+    tokens = GeckoFormTokens(
+        secret.name, client=sm, settings=Settings(), clock=clock, expiry_margin=60
+    )
+    tokens.access_token  # noqa: B018
+    failing_reads(secret, "AccessDeniedException")
+    clock.advance(941)
+    with pytest.raises(errors.SecretStoreError, match="AccessDeniedException"):
+        tokens.access_token  # noqa: B018
+
+
+def test_a_failed_first_read_raises(sm: Any, secret: Secret, clock: Clock) -> None:
+    failing_reads(secret)
+    tokens = GeckoFormTokens(secret.name, client=sm, settings=Settings(), clock=clock)
+    with pytest.raises(errors.SecretStoreError, match="ThrottlingException"):
+        tokens.access_token  # noqa: B018
 
 
 # -- concurrency ------------------------------------------------------------------------------
