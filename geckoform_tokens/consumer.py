@@ -122,7 +122,7 @@ class GeckoFormTokens:
 
     @property
     def id_token(self) -> str:
-        """The ID token stored with the current access token."""
+        """The ID token stored with the current access token (its own exp is not checked)."""
         return self._fresh().id.value
 
     @property
@@ -181,7 +181,6 @@ class GeckoFormTokens:
     def _read(self) -> _Cached:
         if self._store is None:
             self._store = SecretStore(self._client or boto3.client("secretsmanager"))
-        problem: type[InvalidTokenSet] = InvalidTokenSet
         try:
             access, id_token, region, api_url = _usable(
                 self._store.read_tokens(self.secret_id, CURRENT), self.settings
@@ -192,15 +191,14 @@ class GeckoFormTokens:
             return self._cache(access, id_token, region, api_url)
         # Raised outside the except block, so that no chained exception or traceback frame
         # keeps the secret's text or the parsed token set alive.
-        self._fail(problem, f"Secret {self.secret_id}: {why} {self._hint()}")
+        raise problem(f"Secret {self.secret_id}: {why} {self._hint()}")
 
     def _cache(self, access: Jwt, id_token: Jwt, region: str, api_url: str) -> _Cached:
         now = self._clock()
         if access.expired(now):
-            self._fail(
-                TokenExpired,
+            raise TokenExpired(
                 f"The access token in {self.secret_id} (AWSCURRENT, fp {access.fingerprint}) "
-                f"expired at {iso(access.exp)}: rotation seems stuck. {self._hint()}",
+                f"expired at {iso(access.exp)}: rotation seems stuck. {self._hint()}"
             )
         if access.expired(now, self.expiry_margin):
             logger.warning(
@@ -219,10 +217,6 @@ class GeckoFormTokens:
 
     def _hint(self) -> str:
         return STATUS_HINT.format(secret_id=self.secret_id)
-
-    @staticmethod
-    def _fail(kind: type[InvalidTokenSet], message: str) -> NoReturn:
-        raise kind(message)
 
     # -- what is shown of it -----------------------------------------------------------------
     def __repr__(self) -> str:
