@@ -168,6 +168,15 @@ def summary_lines(tokens: TokenSet, now: float) -> list[str]:
     ]
 
 
+def load(out: Output, store: SecretStore, secret_id: str, now: float | None = None) -> SecretState:
+    """The secret's state, with every token it holds registered with `out` as unprintable."""
+    state = load_state(store, secret_id, now)
+    for version in state.versions:
+        if version.tokens is not None:
+            out.protect_tokens(version.tokens)
+    return state
+
+
 def confirm(out: Output, args: argparse.Namespace, question: str) -> None:
     """Return when confirmed; raise RotationStateError when not."""
     if args.yes:
@@ -221,7 +230,7 @@ def cmd_seed(args: argparse.Namespace, out: Output) -> int:
     store = make_store(args)
     state: SecretState | None
     try:
-        state = load_state(store, args.secret_id, now)
+        state = load(out, store, args.secret_id, now)
     except SecretNotFound:
         if not args.create:
             raise SecretNotFound(
@@ -345,16 +354,17 @@ def print_state(out: Output, state: SecretState) -> None:
     out.say(f"To do: {health.action}")
 
 
-def cmd_status(args: argparse.Namespace, out: Output) -> int:
-    state = load_state(make_store(args), args.secret_id)
-    for version in state.versions:
-        if version.tokens is not None:
-            out.protect_tokens(version.tokens)
-    if args.json:
+def report_status(out: Output, store: SecretStore, secret_id: str, as_json: bool) -> int:
+    state = load(out, store, secret_id)
+    if as_json:
         out.json(state.to_dict())
     else:
         print_state(out, state)
     return state.health().verdict.exit_code
+
+
+def cmd_status(args: argparse.Namespace, out: Output) -> int:
+    return report_status(out, make_store(args), args.secret_id, args.json)
 
 
 # -- rotate ------------------------------------------------------------------------------------
@@ -379,8 +389,7 @@ def cmd_rotate(args: argparse.Namespace, out: Output) -> int:
         store, before.arn, version or pending, args.wait, args.interval, out.note
     )
     out.say("")
-    args.json = False
-    code = cmd_status(args, out)
+    code = report_status(out, store, before.arn, as_json=False)
     if not outcome.finished:
         out.note(
             f"The rotation did not finish within {args.wait:g}s; see the verdict above and the "
@@ -393,7 +402,7 @@ def cmd_rotate(args: argparse.Namespace, out: Output) -> int:
 # -- recover -----------------------------------------------------------------------------------
 def cmd_recover(args: argparse.Namespace, out: Output) -> int:
     store = make_store(args)
-    state = load_state(store, args.secret_id)
+    state = load(out, store, args.secret_id)
     health = state.health()
     if health.verdict is Verdict.ROTATION_IN_PROGRESS and not args.force:
         raise RotationStateError(
@@ -411,7 +420,7 @@ def cmd_recover(args: argparse.Namespace, out: Output) -> int:
             out.say(line)
     confirm(out, args, "Go ahead?")
     apply_recovery(store, state, plan, out.say)
-    after = load_state(store, args.secret_id).health()
+    after = load(out, store, args.secret_id).health()
     out.say(f"Now: {after.verdict.code}: {after.summary}")
     if after.verdict is not Verdict.HEALTHY:
         out.say(f"To do: {after.action}")

@@ -78,6 +78,10 @@ class VersionState:
     tokens: TokenSet | None
     problem: str | None = None  # why `tokens` is None
 
+    @property
+    def freshness(self) -> tuple[int, int]:
+        return freshness(self.tokens) if self.tokens is not None else (0, 0)
+
     def usable(self, now: float) -> bool:
         """Holds a token set whose refresh token has not expired."""
         return self.tokens is not None and not self.tokens.refresh.expired(now)
@@ -129,7 +133,7 @@ class SecretState:
         usable = [v for v in self.versions if v.usable(self.now)]
         if not usable:
             return None
-        return max(usable, key=lambda v: (freshness(v.tokens), CURRENT in v.stages))  # type: ignore[arg-type]
+        return max(usable, key=lambda v: (v.freshness, CURRENT in v.stages))
 
     def newer_than_current(self, version: VersionState) -> bool:
         current = self.current
@@ -137,7 +141,7 @@ class SecretState:
             return False
         if current is None or not current.usable(self.now):
             return True
-        return freshness(version.tokens) > freshness(current.tokens)  # type: ignore[arg-type]
+        return version.freshness > current.freshness
 
     def rotation(self) -> dict[str, Any]:
         meta: Mapping[str, Any] = self.description.metadata
