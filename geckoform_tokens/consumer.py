@@ -253,6 +253,9 @@ class GeckoFormSession(requests.Session):
         super().__init__()
         self.tokens = tokens
 
+    def __getstate__(self) -> NoReturn:
+        self.tokens.__getstate__()
+
     def request(
         self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
     ) -> requests.Response:

@@ -575,8 +575,9 @@ def test_the_refresh_token_is_not_kept_shown_or_sent(
     assert not leaked(repr(api.seen), secrets)
     # it cannot be pickled or copied (that would spread live tokens)
     for attempt in (pickle.dumps, copy.copy, copy.deepcopy):
-        with pytest.raises(TypeError, match="not pickled or copied"):
-            attempt(tokens)
+        for obj in (tokens, session):
+            with pytest.raises(TypeError, match="not pickled or copied"):
+                attempt(obj)
 
 
 # -- bad secrets ------------------------------------------------------------------------------
