@@ -1,5 +1,7 @@
 """`make bench`: the project's speed and call-count figures."""
 
-from benchmarks import rotation
+from benchmarks import consumer, rotation
 
 rotation.main()
+print()
+consumer.main()

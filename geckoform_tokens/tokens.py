@@ -26,6 +26,7 @@ TOKEN_KEYS: Final = (ACCESS_KEY, ID_KEY, REFRESH_KEY)
 
 # One DNS label, lower case: 'eu', 'us-e'. Anything else (empty, dotted, slashed, '@', '#',
 # ports, upper case) is refused before a URL is built, so a token is never sent elsewhere.
+_NOT_JSON: Final = object()
 _REGION_LABEL: Final = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
 
@@ -136,7 +137,9 @@ class TokenSet:
         try:
             data = json.loads(text)
         except (ValueError, TypeError):
-            raise InvalidTokenSet(f"The {source} is not JSON.") from None
+            data = _NOT_JSON  # raised below, outside the except: the JSON error holds the text
+        if data is _NOT_JSON:
+            raise InvalidTokenSet(f"The {source} is not JSON.")
         return cls.from_mapping(data, source)
 
     @property

@@ -133,3 +133,11 @@ def test_leak_finder_finds_whole_tokens_and_bare_signatures(tokens: dict[str, st
     assert leaked(f"sig={signature}", [access])
     assert not leaked("nothing here", [access])
     assert fragments([access]) == {access, signature}
+
+
+def test_a_value_that_is_not_json_is_not_carried_along_by_the_error() -> None:
+    secret_text = '{"RefreshToken": "eyJsecret.eyJpart.signature-that-must-not-travel"'
+    with pytest.raises(InvalidTokenSet) as caught:
+        TokenSet.from_json(secret_text)
+    assert caught.value.__context__ is None
+    assert caught.value.__cause__ is None
