@@ -41,8 +41,12 @@ validate: install
 	PATH="$(SAM_PATH)" $(BIN)/sam validate --lint
 	$(BIN)/cfn-lint template.yaml
 
+# The whole rotation on loopback: moto, the GeckoForm emulator, the built function (see README).
+demo: install
+	$(BIN)/python -m demo
+
 bench: install
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf .aws-sam build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf .aws-sam build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis .demo
