@@ -134,6 +134,8 @@ def check_rotated(stack: LocalStack, arn: str, version: str, before: TokenSet) -
         problems.append("GeckoAuth does not accept the refresh token in AWSCURRENT")
     if before.refresh.value in stack.emulator.live_refresh:
         problems.append("the old refresh token was not spent")
+    if stack.emulator.live_refresh != {current.refresh.value}:
+        problems.append("GeckoAuth accepts a refresh token that AWSCURRENT does not hold")
     if any(version != vid and "AWSPENDING" in st for vid, st in labels.items()):
         problems.append("a stray AWSPENDING label is left")
     return problems
@@ -151,17 +153,21 @@ def demo(say: Report, stack: LocalStack) -> list[str]:
     say(f"  Secrets Manager   moto server        {stack.moto_url}")
     say(f"  GeckoAuth         emulator           {stack.gecko.auth_url}/tokens/refresh")
     say(f"  GeckoForm API     emulator           {stack.gecko.api_url_template}/forms")
-    timed(say, "built the function and its runtime", stack.prepare_function)
+    say("  building the function and a Python that holds only boto3 (cached in .demo/) ...")
+    timed(say, "built", stack.prepare_function)
     assert stack.build is not None
-    say(f"  build             {stack.build.method}{' (cached)' if stack.build.cached else ''}")
+    assert stack.python is not None
+    cached = " (cached)" if stack.build.cached else ""
+    say(f"  function          {stack.build.method}{cached}")
     say(f"                    {stack.build.path.relative_to(stack.work.parent)}")
+    say(f"  runtime           {stack.python.parent.parent.relative_to(stack.work.parent)}")
     fn: FunctionProcess | None = None
 
     def cold_start() -> None:
         nonlocal fn
         fn = stack.spawn()
 
-    timed(say, "started the handler in a separate Python holding only boto3", cold_start)
+    timed(say, "cold start: the built handler imported in that separate Python", cold_start)
     assert fn is not None
     say()
 

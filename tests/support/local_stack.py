@@ -108,7 +108,8 @@ def build_function(python: str | None = None, work: Path = WORK) -> Build:
     done = target / "method.txt"
     if done.exists():
         return Build(target / function_id, done.read_text().strip(), 0.0, cached=True)
-    shutil.rmtree(target, ignore_errors=True)
+    for stale in work.glob("build-*"):  # builds of older sources
+        shutil.rmtree(stale, ignore_errors=True)
     started = time.perf_counter()
     python = python or python313()
     sam = shutil.which("sam", path=str(Path(sys.executable).parent)) or shutil.which("sam")
