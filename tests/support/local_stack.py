@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -42,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / ".demo"  # gitignored: the build and the runtime interpreter, cached
 INVOKER = Path(__file__).with_name("invoke_handler.py")
 FUNCTION_SOURCES = ("rotation_fn", "geckoform_tokens", "template.yaml")
+ANSWER_TIMEOUT = 120.0  # seconds: the handler's own timeouts end every invocation long before
 
 
 # -- the build -----------------------------------------------------------------------------
@@ -249,6 +251,9 @@ class FunctionProcess:
 
     def _read(self) -> Outcome:
         assert self._proc.stdout is not None
+        if not select.select([self._proc.stdout], [], [], ANSWER_TIMEOUT)[0]:
+            self._proc.kill()
+            raise RuntimeError(f"The function gave no answer in {ANSWER_TIMEOUT} s; killed it.")
         line = self._proc.stdout.readline()
         if not line:
             raise RuntimeError("The function's interpreter exited; see its log.")
