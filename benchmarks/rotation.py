@@ -103,7 +103,7 @@ def calls_per_rotation() -> dict[str, Any]:
             refreshes, api_calls = len(emulator.refresh_log), len(emulator.api_log)
             for step in aws.STEPS:  # Secrets Manager replaying every step
                 app.lambda_handler(aws.event(step, arn, token), context)
-        rotation.kept_results.clear()
+        rotation.forget()
     return {
         "secrets_manager_calls": sm_calls,
         "refresh_calls": refreshes,

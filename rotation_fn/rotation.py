@@ -105,6 +105,15 @@ class KeptResults:
 
 
 kept_results = KeptResults()
+# Versions this execution environment's testSecret found holding a token set: finishSecret
+# promotes those without reading them again, and reads any other version first.
+tested_versions: set[tuple[str, str]] = set()
+
+
+def forget() -> None:
+    """Drop what this execution environment remembers, as a new one would start."""
+    kept_results.clear()
+    tested_versions.clear()
 
 
 @dataclass(frozen=True)
@@ -191,8 +200,21 @@ def test_secret(rotation: Rotation, secret: SecretDescription, event: RotationEv
         # version that holds no value: never refresh here; check AWSCURRENT's access token instead.
         _test_current(rotation, secret.arn)
         return
-    rotation.gecko.check_access(pending)
-    logger.info("GeckoForm accepted the pending access token", region=pending.region)
+    now = rotation.clock()
+    if pending.access.expired(now):
+        # The rotation stalled (say, a day-long GeckoForm outage) until the new access token
+        # expired untested. Its refresh token is the only live one, and AWSCURRENT's access
+        # token is older still: failing forever would strand it. Promote it instead; the next
+        # rotation refreshes with it.
+        pending.require_refreshable(now)
+        logger.warning(
+            "pending access token expired before it could be tested; promoting its refresh token",
+            refresh_fp=pending.refresh.fingerprint,
+        )
+    else:
+        rotation.gecko.check_access(pending)
+        logger.info("GeckoForm accepted the pending access token", region=pending.region)
+    tested_versions.add((secret.arn, event.token))
 
 
 def _test_current(rotation: Rotation, arn: str) -> None:
@@ -209,9 +231,23 @@ def _test_current(rotation: Rotation, arn: str) -> None:
 
 
 def finish_secret(rotation: Rotation, secret: SecretDescription, event: RotationEvent) -> None:
-    """Move AWSCURRENT to the new version; Secrets Manager then labels the old one AWSPREVIOUS."""
+    """Move AWSCURRENT to the new version; Secrets Manager then labels the old one AWSPREVIOUS.
+
+    Only a version known to hold a token set is promoted: one this environment's testSecret
+    passed, else it is read first (an empty or broken AWSPENDING version raises).
+    """
+    key = (secret.arn, event.token)
+    if key not in tested_versions:
+        try:
+            rotation.store.read_tokens(secret.arn, PENDING, event.token)
+        except SecretNotFound:
+            raise RotationStateError(
+                f"Version {event.token} of secret {secret.arn} holds no tokens, so it is not "
+                "promoted. Secrets Manager retries the rotation from createSecret."
+            ) from None
     old = secret.version_with(CURRENT)
     rotation.store.move_stage(secret.arn, CURRENT, to_version=event.token, from_version=old)
+    tested_versions.discard(key)
     logger.info("promoted pending version to AWSCURRENT", previous_version_id=old)
 
 

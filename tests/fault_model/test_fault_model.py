@@ -104,7 +104,7 @@ class FaultModel(RuleBasedStateMachine):
         self.log = io.StringIO()
         self._log_stream = logger.registered_handler.setStream(self.log)  # type: ignore[attr-defined]
         self.new_environment_state()
-        rotation.kept_results.clear()
+        rotation.forget()
         self.secret = ""
         self.version: str | None = None  # the rotation in progress (AWSPENDING), if any
         self.next_step = 0
@@ -126,7 +126,7 @@ class FaultModel(RuleBasedStateMachine):
         return SecretStore(self.sm), self.gecko  # type: ignore[arg-type]
 
     def teardown(self) -> None:
-        rotation.kept_results.clear()
+        rotation.forget()
         logger.registered_handler.setStream(self._log_stream)  # type: ignore[attr-defined]
         self._patch.undo()
         self._http.stop()
@@ -289,7 +289,7 @@ class FaultModel(RuleBasedStateMachine):
             if kept.tokens.refresh.value not in stored:
                 self.forgotten.add(kept.tokens.refresh.value)
                 TALLY["kept result lost with its environment"] += 1
-        rotation.kept_results.clear()
+        rotation.forget()
         self.new_environment_state()
 
     def chain_broken(self) -> bool:

@@ -1,7 +1,6 @@
 """Sequences the fault model found, replayed step by step on the same machine.
 
-Each is marked xfail(strict=True) while the rotation code has the flaw: once it is fixed the
-test passes, strict xfail turns that into a failure, and the mark comes off.
+Both were flaws in the rotation steps, fixed since: these tests keep them fixed.
 """
 
 from __future__ import annotations
@@ -27,12 +26,6 @@ def model() -> Iterator[FaultModel]:
     TALLY.update(saved)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finishSecret promotes an AWSPENDING version without checking that it holds a token "
-    "set, so a finishSecret delivered after a failed createSecret moves AWSCURRENT to an empty "
-    "version (rotation.finish_secret reads nothing before update_secret_version_stage).",
-)
 def test_finish_secret_after_a_failed_create_secret(model: FaultModel) -> None:
     model.run_next_step("GeckoAuth 503", 5)  # createSecret: GeckoAuth unavailable, nothing spent
     assert isinstance(model.last_error, RefreshUnavailable)
@@ -42,13 +35,6 @@ def test_finish_secret_after_a_failed_create_secret(model: FaultModel) -> None:
     model.current_is_a_complete_token_set()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="testSecret tests the pending access token; once it has expired (about a day after "
-    "createSecret, e.g. through a day-long GeckoForm outage), every retry of the rotation fails "
-    "with AccessTokenRejected, and the only live refresh token sits in AWSPENDING until it "
-    "expires too, while AWSCURRENT's access token has already expired.",
-)
 def test_rotation_completes_after_a_day_long_api_outage(model: FaultModel) -> None:
     model.run_next_step(None, 1)  # createSecret: refreshed, stored as AWSPENDING
     model.run_next_step(None, 1)  # setSecret

@@ -73,10 +73,10 @@ def harness(
     gecko = GeckoClient(Settings(), sleep=sleeps.append)
     deps: Callable[[], tuple[SecretStore, GeckoClient]] = lambda: (SecretStore(counting), gecko)  # type: ignore[arg-type]  # noqa: E731
     monkeypatch.setattr(app, "dependencies", deps)
-    rotation.kept_results.clear()
+    rotation.forget()
     harness = Harness(counting, gecko_http, sleeps)
     yield harness
-    rotation.kept_results.clear()
+    rotation.forget()
     out, err = capfd.readouterr()
     printed = "\n".join([out, err, caplog.text, *harness.outputs])
     assert printed.strip(), "nothing was captured: the leak check would be vacuous"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from functools import partial
 from typing import Any
 
 import pytest
@@ -451,3 +453,54 @@ def test_stored_pending_value_round_trips_through_the_token_model(harness: Harne
     )
     tokens = TokenSet.from_json(raw["SecretString"])
     assert tokens.refresh.value == harness.emulator.issued[-1]["RefreshToken"]
+
+
+# -- finishSecret promotes only token sets ----------------------------------------------------
+
+
+def test_finish_secret_refuses_an_empty_pending_version(harness: Harness) -> None:
+    # GIVEN createSecret failed before storing anything, and a finishSecret arrives anyway
+    seeded = harness.emulator.issue()
+    arn = harness.seed(seeded)
+    token = aws.begin_rotation(arn)
+    # WHEN finishSecret runs THEN AWSCURRENT stays on the seeded tokens
+    with pytest.raises(errors.RotationStateError, match="holds no tokens"):
+        run_steps(harness, arn, token, "finishSecret")
+    assert harness.current(arn)["RefreshToken"] == seeded["RefreshToken"]
+
+
+def test_finish_secret_in_a_new_environment_reads_the_version_before_promoting(
+    harness: Harness,
+) -> None:
+    arn = harness.seed(harness.emulator.issue())
+    token = aws.begin_rotation(arn)
+    run_steps(harness, arn, token, "createSecret", "setSecret", "testSecret")
+    rotation.forget()  # Lambda gives finishSecret a fresh execution environment
+    harness.sm.calls.clear()
+    run_steps(harness, arn, token, "finishSecret")
+    assert harness.sm.calls == [
+        "describe_secret",
+        "get_secret_value",
+        "update_secret_version_stage",
+    ]
+    assert "AWSCURRENT" in aws.stages(arn)[token]
+
+
+def test_pending_tokens_whose_access_token_expired_untested_are_promoted(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a rotation stalled in testSecret (GeckoForm down) until the new access token expired
+    arn = harness.seed(harness.emulator.issue())
+    token = aws.begin_rotation(arn)
+    run_steps(harness, arn, token, "createSecret", "setSecret")
+    pending_refresh = harness.emulator.issued[-1]["RefreshToken"]
+    later = time.time() + 86400 + 60
+    monkeypatch.setattr(rotation, "Rotation", partial(rotation.Rotation, clock=lambda: later))
+    harness.emulator.clock = lambda: later
+    # WHEN Secrets Manager retries THEN the only live refresh token becomes AWSCURRENT, untested
+    harness.rotate(arn, token)
+    assert harness.current(arn)["RefreshToken"] == pending_refresh
+    assert harness.emulator.api_log == []
+    # and the next rotation refreshes with it
+    harness.rotate(arn)
+    assert harness.current(arn)["RefreshToken"] in harness.emulator.live_refresh
