@@ -38,6 +38,4 @@ def dependencies() -> tuple[SecretStore, GeckoClient]:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> None:
     store, gecko = dependencies()
     seconds_left = lambda: context.get_remaining_time_in_millis() / 1000  # noqa: E731
-    rotation.rotate(
-        rotation.Rotation(store, gecko, seconds_left), rotation.RotationEvent.parse(event)
-    )
+    rotation.rotate(rotation.Rotation(store, gecko, seconds_left), event)

@@ -276,7 +276,9 @@ def check_version(secret: SecretDescription, version: str) -> bool:
     return True
 
 
-def _run_step(rotation: Rotation, event: RotationEvent) -> None:
+def _run_step(rotation: Rotation, raw_event: Mapping[str, Any]) -> None:
+    event = RotationEvent.parse(raw_event)
+    logger.append_keys(secret_id=event.secret_id, version_id=event.token)
     if event.step == "setSecret":
         set_secret(rotation, event)
         return
@@ -286,12 +288,14 @@ def _run_step(rotation: Rotation, event: RotationEvent) -> None:
         VERSION_STEPS[event.step](rotation, secret, event)
 
 
-def rotate(rotation: Rotation, event: RotationEvent) -> None:
-    """Run one step, log and count its outcome, and let any failure propagate."""
-    logger.append_keys(step=event.step, secret_id=event.secret_id, version_id=event.token)
-    metrics.add_dimension(name="Step", value=event.step)
+def rotate(rotation: Rotation, raw_event: Mapping[str, Any]) -> None:
+    """Run the event's step, log and count its outcome, and let any failure propagate."""
+    step = raw_event.get("Step")
+    step = step if step in STEPS else "invalid"  # a metric dimension: never an arbitrary value
+    logger.append_keys(step=step)
+    metrics.add_dimension(name="Step", value=step)
     try:
-        _run_step(rotation, event)
+        _run_step(rotation, raw_event)
     except Exception as exc:
         record_step_outcome(succeeded=False)
         # Domain errors carry messages written to be safe to log; others are named only.

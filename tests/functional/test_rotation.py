@@ -395,10 +395,15 @@ def test_version_not_pending_is_refused(harness: Harness) -> None:
         {"Step": "createSecret", "SecretId": "s"},
     ],
 )
-def test_unknown_step_or_bad_event_raises(harness: Harness, event: dict[str, Any]) -> None:
+def test_unknown_step_or_bad_event_raises(
+    harness: Harness, event: dict[str, Any], capfd: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(errors.RotationStateError):
         harness.invoke(event)
     assert harness.sm.calls == []
+    emf = [json.loads(line) for line in capfd.readouterr().out.splitlines() if '"_aws"' in line]
+    assert [record.get("RotationStepFailed") for record in emf] == [[1.0]]
+    assert emf[0]["Step"] in ("createSecret", "invalid")
 
 
 # -- testSecret alone (RotateImmediately=false) -----------------------------------------------
