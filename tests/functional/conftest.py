@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import app
+import observability
 import rotation
 from geckoform_tokens.config import Settings
 from geckoform_tokens.gecko import GeckoClient
@@ -73,11 +74,15 @@ def harness(
     gecko = GeckoClient(Settings(), sleep=sleeps.append)
     deps: Callable[[], tuple[SecretStore, GeckoClient]] = lambda: (SecretStore(counting), gecko)  # type: ignore[arg-type]  # noqa: E731
     monkeypatch.setattr(app, "dependencies", deps)
+    # Powertools' handler keeps the stdout it had when created; its records also propagate to
+    # caplog, which formats them here as Lambda would see them: JSON with every extra key.
+    caplog.handler.setFormatter(observability.logger.registered_formatter)
     rotation.forget()
     harness = Harness(counting, gecko_http, sleeps)
     yield harness
     rotation.forget()
     out, err = capfd.readouterr()
-    printed = "\n".join([out, err, caplog.text, *harness.outputs])
+    logged = [caplog.handler.format(r) for r in caplog.get_records("call")]
+    printed = "\n".join([out, err, *logged, *harness.outputs])
     assert printed.strip(), "nothing was captured: the leak check would be vacuous"
     assert not leaked(printed, gecko_http.minted), "a token appeared in the function's output"

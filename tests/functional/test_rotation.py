@@ -15,6 +15,7 @@ from geckoform_tokens.tokens import TokenSet
 from tests.emulator import Fault
 from tests.functional.conftest import SECRET_NAME, Harness
 from tests.support import secrets_manager as aws
+from tests.support.leaks import leaked
 
 ROTATION_TOKEN = "9f8e7d6c-5b4a-4392-8180-7f6e5d4c3b2a"
 
@@ -509,3 +510,20 @@ def test_pending_tokens_whose_access_token_expired_untested_are_promoted(
     # and the next rotation refreshes with it
     harness.rotate(arn)
     assert harness.current(arn)["RefreshToken"] in harness.emulator.live_refresh
+
+
+# -- nothing printed carries a token ----------------------------------------------------------
+
+
+def test_a_full_rotation_logs_fingerprints_and_never_a_token(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    # (The harness also searches every test's output for tokens; this one shows what is logged.)
+    arn = harness.seed(harness.emulator.issue())
+    harness.rotate(arn)
+    out = caplog.text
+    new = TokenSet.from_mapping(harness.emulator.issued[-1])
+    assert new.refresh.fingerprint in out
+    assert '"message":"stored pending version"' in out
+    assert not leaked(out, harness.emulator.minted)
+    assert "eyJ" not in out
