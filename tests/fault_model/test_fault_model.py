@@ -56,8 +56,8 @@ from geckoform_tokens.tokens import TokenSet, fingerprint
 from observability import logger
 from tests.emulator import Fault, GeckoEmulator
 from tests.emulator.gecko import DAY
-from tests.functional.conftest import CountingClient, LambdaContext
 from tests.support import secrets_manager as aws
+from tests.support.doubles import CountingClient, LambdaContext
 from tests.support.responses_adapter import install
 
 AUTH_FAULTS = (Fault.THROTTLED, Fault.UNAVAILABLE, Fault.CONNECT, Fault.LOST)

@@ -18,8 +18,7 @@ from geckoform_tokens.gecko import GeckoClient
 from geckoform_tokens.store import SecretStore
 from tests.emulator import GeckoEmulator
 from tests.support import secrets_manager as aws
-from tests.support.doubles import CountingClient as CountingClient
-from tests.support.doubles import LambdaContext as LambdaContext
+from tests.support.doubles import CountingClient, LambdaContext
 from tests.support.leaks import leaked
 
 SECRET_NAME = "geckoform/api-tokens"
