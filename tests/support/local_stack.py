@@ -32,12 +32,12 @@ from pathlib import Path
 from typing import IO, Any
 
 import boto3
-import yaml
 from moto.secretsmanager.responses import SecretsManagerResponse
 from moto.server import ThreadedMotoServer
 
 from tests.emulator.server import EmulatorServer
 from tests.support import secrets_manager as aws
+from tests.support.cfn_template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / ".demo"  # gitignored: the build and the runtime interpreter, cached
@@ -64,16 +64,9 @@ def python313() -> str | None:
     return None
 
 
-class _CfnLoader(yaml.SafeLoader):  # type: ignore[misc]
-    """Reads a CloudFormation template: short-form intrinsics (!Ref, !If, ...) become None."""
-
-
-_CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
-
-
 def rotation_function_id(template: Path = ROOT / "template.yaml") -> str:
     """The logical id of the function whose CodeUri is rotation_fn/."""
-    resources = yaml.load(template.read_text(), Loader=_CfnLoader)["Resources"]  # noqa: S506 - a SafeLoader subclass
+    resources = load_template(template)["Resources"]
     for logical_id, resource in resources.items():
         props = resource.get("Properties") or {}
         if resource.get("Type") == "AWS::Serverless::Function" and str(

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from geckoform_tokens.config import Settings
 from geckoform_tokens.exceptions import InvalidTokenSet
 from geckoform_tokens.gecko import STORE_RESERVE_SECONDS
 from geckoform_tokens.tokens import TokenSet
+from tests.support.cfn_template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
@@ -48,36 +48,9 @@ BY_PREFIX = {
 MAX_SCHEDULE_HOURS = 12
 
 
-def _construct_short_tag(loader: Any, suffix: str, node: Any) -> dict[str, Any]:
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if suffix == "Ref":
-        return {"Ref": value}
-    if suffix == "Condition":
-        return {"Condition": value}
-    if suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {f"Fn::{suffix}": value}
-
-
-# A YAML loader that reads CloudFormation's short tags (!Ref, !Sub, !If, ...) as the long form.
-CloudFormationLoader: Any = type("CloudFormationLoader", (yaml.SafeLoader,), {})
-CloudFormationLoader.add_multi_constructor("!", _construct_short_tag)
-
-
-def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.load(path.read_text(), Loader=CloudFormationLoader)  # noqa: S506
-    return loaded
-
-
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    return load_template()
+    return load_template(TEMPLATE_PATH)
 
 
 @pytest.fixture(scope="module")
